@@ -1,0 +1,90 @@
+import { LruMap } from "./lru.js";
+import { assertTenantId, normalizeDomain } from "./tenant-id.js";
+import type { Domain, IsolationMode, Tenant } from "./types.js";
+
+/** Where tenant records are kept (the master database); one implementation a dialect. */
+export interface TenantStore<T extends Tenant = Tenant> {
+  byId(tenantId: string): Promise<T | undefined>;
+  byDomain(domain: string): Promise<T | undefined>;
+  list(filter?: { isolation?: IsolationMode }): Promise<T[]>;
+  domainsOf(tenantId: string): Promise<Domain[]>;
+}
+
+export interface RegistryOptions {
+  /** Milliseconds a lookup is trusted; bounds how stale another process's change can be seen. */
+  ttlMs?: number;
+  /** Lookups kept at most. */
+  maxEntries?: number;
+}
+
+interface Cached<T> {
+  value: T | undefined;
+  expires: number;
+}
+
+/**
+ * Tenant lookup by id and by domain, cached with a TTL and a size bound (unknown hosts are cached too, so
+ * a flood of them does not reach the database). Changes made through omnitenant invalidate it at once.
+ */
+export class TenantRegistry<T extends Tenant = Tenant> {
+  readonly #cache: LruMap<string, Cached<T>>;
+  readonly #inflight = new Map<string, Promise<T | undefined>>();
+  readonly #ttlMs: number;
+
+  constructor(
+    readonly store: TenantStore<T>,
+    { ttlMs = 30_000, maxEntries = 10_000 }: RegistryOptions = {},
+  ) {
+    this.#ttlMs = ttlMs;
+    this.#cache = new LruMap(maxEntries);
+  }
+
+  /** The tenant with this id, or undefined. Throws `InvalidTenantIdError` before any SQL for a bad id. */
+  async get(tenantId: string): Promise<T | undefined> {
+    assertTenantId(tenantId);
+    return this.#cached(`id:${tenantId}`, () => this.store.byId(tenantId));
+  }
+
+  /** The tenant owning `domain` (port, case and a leading `www.` ignored), or undefined. */
+  async getByDomain(domain: string): Promise<T | undefined> {
+    const host = normalizeDomain(domain);
+    return this.#cached(`domain:${host}`, () => this.store.byDomain(host));
+  }
+
+  list(filter?: { isolation?: IsolationMode }): Promise<T[]> {
+    return this.store.list(filter);
+  }
+
+  async domainsOf(tenantId: string): Promise<Domain[]> {
+    assertTenantId(tenantId);
+    return this.store.domainsOf(tenantId);
+  }
+
+  /** Drops every cached lookup (tenant or domain changes are rare; being precise is not worth the risk). */
+  invalidate(): void {
+    this.#cache.clear();
+    this.#inflight.clear();
+  }
+
+  #cached(key: string, load: () => Promise<T | undefined>): Promise<T | undefined> {
+    const hit = this.#cache.get(key);
+    if (hit && hit.expires > Date.now()) return Promise.resolve(hit.value);
+    const pending = this.#inflight.get(key);
+    if (pending) return pending;
+    const loading = load().then(
+      (value) => {
+        if (this.#inflight.get(key) === loading) {
+          this.#cache.set(key, { value, expires: Date.now() + this.#ttlMs });
+          this.#inflight.delete(key);
+        }
+        return value;
+      },
+      (error: unknown) => {
+        this.#inflight.delete(key);
+        throw error;
+      },
+    );
+    this.#inflight.set(key, loading);
+    return loading;
+  }
+}
