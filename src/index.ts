@@ -20,3 +20,9 @@ export {
   tenantSchemaName,
 } from "./tenant-id.js";
 export { type Domain, ISOLATION_MODES, type IsolationMode, type Tenant, type TenantConfig } from "./types.js";
+export {
+  forEachTenant,
+  type ForEachTenantOptions,
+  type ForEachTenantResult,
+  type TenantLister,
+} from "./cross-tenant.js";

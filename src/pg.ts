@@ -93,7 +93,7 @@ export function createOmnitenant<
   for (const mode of modes) strategies[mode] = all[mode as keyof typeof all];
 
   const store = new PgTenantStore(master, tables);
-  const registry = new TenantRegistry(store, config.registry);
+  const registry = new TenantRegistry(store, config.registry, events);
   const deps: ProvisionDeps<
     Parameters<PgStrategy<TSchema>["provision"]>[1] extends { writeRecord(tx: infer Tx): unknown }
       ? Tx
@@ -337,6 +337,7 @@ export function createOmnitenant<
 
     /** Closes every pool; call on shutdown. */
     async close(): Promise<void> {
+      registry.close();
       await Promise.all(Object.values(all).map((s) => s.close()));
       if (!masterClient) await master.end({ timeout: 5 });
     },

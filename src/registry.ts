@@ -1,3 +1,4 @@
+import { type TenantEvents, tenantEvents } from "./events.js";
 import { LruMap } from "./lru.js";
 import { assertTenantId, normalizeDomain } from "./tenant-id.js";
 import type { Domain, IsolationMode, Tenant } from "./types.js";
@@ -31,12 +32,27 @@ export class TenantRegistry<T extends Tenant = Tenant> {
   readonly #inflight = new Map<string, Promise<T | undefined>>();
   readonly #ttlMs: number;
 
+  readonly #unsubscribe: Array<() => void>;
+
   constructor(
     readonly store: TenantStore<T>,
     { ttlMs = 30_000, maxEntries = 10_000 }: RegistryOptions = {},
+    events: TenantEvents = tenantEvents,
   ) {
     this.#ttlMs = ttlMs;
     this.#cache = new LruMap(maxEntries);
+    // Changes made through any omnitenant instance in this process are seen at once; other processes'
+    // changes after at most ttlMs.
+    const invalidate = () => this.invalidate();
+    this.#unsubscribe = (["tenant:created", "tenant:updated", "tenant:deleted"] as const).map((event) =>
+      events.on(event, invalidate),
+    );
+  }
+
+  /** Stops listening to lifecycle events (called by the instance's close()). */
+  close(): void {
+    for (const off of this.#unsubscribe) off();
+    this.invalidate();
   }
 
   /** The tenant with this id, or undefined. Throws `InvalidTenantIdError` before any SQL for a bad id. */

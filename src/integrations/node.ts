@@ -1,0 +1,36 @@
+// Node (`http.IncomingMessage`) specifics shared by the Express and Fastify integrations.
+import { AsyncResource } from "node:async_hooks";
+import type { EventEmitter } from "node:events";
+import type { Resolved } from "../resolvers/types.js";
+import { enterResolved } from "./http.js";
+
+/**
+ * Continues a Node request (`next()`) in the resolved context, until the response closes.
+ *
+ * The request's own events ("data", "end") are emitted from the connection's async context, not from the
+ * middleware's, so a body parser mounted after the middleware would call the next handler outside the
+ * tenant (AsyncLocalStorage loses it). Emitting the request's events inside an AsyncResource created in
+ * the tenant's context keeps it for everything that reacts to them. The request's context ends with its
+ * response (the lifecycle events `tenant:activated` / `tenant:deactivated` bracket it).
+ */
+export function continueInContext(
+  resolved: Resolved,
+  request: EventEmitter,
+  response: EventEmitter,
+  next: () => void,
+): void {
+  let finished!: () => void;
+  const closed = new Promise<void>((resolve) => {
+    finished = resolve;
+  });
+  void enterResolved(resolved, () => {
+    const resource = new AsyncResource("omnitenant.request");
+    const emit = request.emit;
+    request.emit = function emitInTenantContext(this: EventEmitter, ...args: Parameters<typeof emit>) {
+      return resource.runInAsyncScope(emit, this, ...args);
+    };
+    response.once("close", finished);
+    next();
+    return closed;
+  });
+}
