@@ -1,5 +1,11 @@
 export { defineConfig, findConfigFile, loadConfig, type OmnitenantConfig, type PgConfig } from "./config.js";
 export { type ContextState, TenantContext } from "./context.js";
+export {
+  type ForEachTenantOptions,
+  type ForEachTenantResult,
+  forEachTenant,
+  type TenantLister,
+} from "./cross-tenant.js";
 export * from "./errors.js";
 export {
   type ListenerFailure,
@@ -20,9 +26,3 @@ export {
   tenantSchemaName,
 } from "./tenant-id.js";
 export { type Domain, ISOLATION_MODES, type IsolationMode, type Tenant, type TenantConfig } from "./types.js";
-export {
-  forEachTenant,
-  type ForEachTenantOptions,
-  type ForEachTenantResult,
-  type TenantLister,
-} from "./cross-tenant.js";
