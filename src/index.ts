@@ -1,4 +1,11 @@
-export { defineConfig, findConfigFile, loadConfig, type OmnitenantConfig, type PgConfig } from "./config.js";
+export {
+  defineConfig,
+  findConfigFile,
+  loadConfig,
+  type OmnitenantConfig,
+  type PgConfig,
+  type SqliteConfig,
+} from "./config.js";
 export { type ContextState, TenantContext } from "./context.js";
 export {
   type ForEachTenantOptions,

@@ -177,9 +177,7 @@ export async function deleteTenant<Tx>(
   if (!strategy) throw new UnsupportedIsolationError(tenant.isolation, "no strategy is configured for it");
   await strategy.deprovision(tenant, {
     dropData,
-    deleteRecord: async (tx) => {
-      await deps.deleteRecord(tx, tenant.tenantId);
-    },
+    deleteRecord: (tx) => deps.deleteRecord(tx, tenant.tenantId).then(() => undefined),
   });
   deps.registry.invalidate();
   await deps.events.emit("tenant:deleted", { tenant, dataDropped: dropData });

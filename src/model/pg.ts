@@ -15,14 +15,16 @@ import type { IsolationMode, TenantConfig } from "../types.js";
 export interface PgTenantTablesOptions<
   TTenantColumns extends Record<string, PgColumnBuilderBase>,
   TDomainColumns extends Record<string, PgColumnBuilderBase>,
+  TTenantsName extends string = "tenants",
+  TDomainsName extends string = "domains",
 > {
   /** Extra columns of the tenants table (plan, region, ...); their types flow into `Tenant`. Their keys must not
    * be omnitenant's own (tenantId, name, isolation, config, createdAt). */
   tenantColumns?: TTenantColumns;
   /** Extra columns of the domains table. */
   domainColumns?: TDomainColumns;
-  tenantsTableName?: string;
-  domainsTableName?: string;
+  tenantsTableName?: TTenantsName;
+  domainsTableName?: TDomainsName;
 }
 
 /**
@@ -37,12 +39,15 @@ export interface PgTenantTablesOptions<
 export function pgTenantTables<
   TTenantColumns extends Record<string, PgColumnBuilderBase> = {},
   TDomainColumns extends Record<string, PgColumnBuilderBase> = {},
->(options: PgTenantTablesOptions<TTenantColumns, TDomainColumns> = {}) {
+  // Literal table names, so drizzle can match the relations to the tables (relational queries).
+  TTenantsName extends string = "tenants",
+  TDomainsName extends string = "domains",
+>(options: PgTenantTablesOptions<TTenantColumns, TDomainColumns, TTenantsName, TDomainsName> = {}) {
   const {
     tenantColumns = {} as TTenantColumns,
     domainColumns = {} as TDomainColumns,
-    tenantsTableName = "tenants",
-    domainsTableName = "domains",
+    tenantsTableName = "tenants" as TTenantsName,
+    domainsTableName = "domains" as TDomainsName,
   } = options;
 
   const tenants = pgTable(
