@@ -3,13 +3,9 @@ import type { Sql } from "postgres";
 import { configPath, type PgConfig } from "./config.js";
 import { TenantContext } from "./context.js";
 import { openPgClient } from "./drivers/postgres.js";
-import {
-  NoTenantContextError,
-  SharedTablesNotSecuredError,
-  TenantNotFoundError,
-  UnsupportedIsolationError,
-} from "./errors.js";
+import { NoTenantContextError, SharedTablesNotSecuredError } from "./errors.js";
 import { type TenantEvents, tenantEvents } from "./events.js";
+import { tenantDirectory } from "./instance.js";
 import { pgDatabaseStrategy } from "./isolation/pg/database.js";
 import type { PgRuntime, PgStrategy, PgTenantDb } from "./isolation/pg/runtime.js";
 import { pgSchemaStrategy } from "./isolation/pg/schema.js";
@@ -24,18 +20,10 @@ import {
 import { type MigrateTenantsResult, migrateTenants, planTenants } from "./migrations/runner.js";
 import { pgTenantTables } from "./model/pg.js";
 import { PgTenantStore } from "./model/pg-store.js";
-import {
-  type BulkResult,
-  type CreateTenantInput,
-  type CreateTenantResult,
-  createTenant,
-  createTenants,
-  deleteTenant,
-  type ProvisionDeps,
-} from "./provision.js";
+import type { ProvisionDeps } from "./provision.js";
 import { TenantRegistry } from "./registry.js";
-import { assertTenantId, normalizeDomain } from "./tenant-id.js";
-import type { Domain, IsolationMode, Tenant } from "./types.js";
+import { assertTenantId } from "./tenant-id.js";
+import type { IsolationMode, Tenant } from "./types.js";
 
 export interface MigrateOptions {
   /** Only these tenants (default: all). */
@@ -105,20 +93,14 @@ export function createOmnitenant<
     insertRecord: (tx, record, domains) => store.insert(tx, record, domains),
     deleteRecord: (tx, tenantId) => store.delete(tx, tenantId),
   };
+  const directory = tenantDirectory({
+    ...deps,
+    domains: { add: (domain) => store.addDomain(domain), remove: (domain) => store.removeDomain(domain) },
+  });
+  const { requireTenant, selectTenants } = directory;
   const masterHandle = drizzle({ client: master, schema: (config.masterSchema ?? tables) as TMaster });
 
-  function strategyOf(tenant: Tenant): PgStrategy<TSchema> {
-    const strategy = strategies[tenant.isolation];
-    if (!strategy)
-      throw new UnsupportedIsolationError(String(tenant.isolation), `this app offers ${modes.join(", ")}`);
-    return strategy;
-  }
-
-  async function requireTenant(tenantId: string): Promise<Tenant> {
-    const tenant = await registry.get(tenantId);
-    if (!tenant) throw new TenantNotFoundError(`id "${tenantId}"`);
-    return tenant;
-  }
+  const strategyOf = (tenant: Tenant) => directory.strategyOf(tenant) as PgStrategy<TSchema>;
 
   function targetOf(tenant: Tenant): PgMigrationTarget {
     return strategyOf(tenant).migrationTarget(tenant);
@@ -156,15 +138,9 @@ export function createOmnitenant<
     }));
   }
 
-  async function selectTenants({ tenantIds, isolation }: Pick<MigrateOptions, "tenantIds" | "isolation">) {
-    if (tenantIds) return Promise.all(tenantIds.map(requireTenant));
-    return registry.list(isolation ? { isolation } : undefined);
-  }
-
   const omnitenant = {
+    ...directory,
     config,
-    registry,
-    events,
     /** The master pool (postgres.js). */
     $client: master,
 
@@ -187,47 +163,6 @@ export function createOmnitenant<
       return masterHandle;
     },
 
-    getTenant: (tenantId: string) => registry.get(tenantId),
-    requireTenant,
-    getTenantByDomain: (domain: string) => registry.getByDomain(domain),
-    listTenants: (filter?: { isolation?: IsolationMode }) => registry.list(filter),
-    domainsOf: (tenantId: string) => registry.domainsOf(tenantId),
-
-    /** Runs `fn` in the context of the tenant with this id. */
-    async withTenant<T>(tenantId: string, fn: () => T | Promise<T>): Promise<T> {
-      return TenantContext.use(await requireTenant(tenantId), fn);
-    },
-
-    createTenant: (input: CreateTenantInput): Promise<CreateTenantResult> => createTenant(deps, input),
-    createTenants: (inputs: CreateTenantInput[], options?: { concurrency?: number }): Promise<BulkResult> =>
-      createTenants(deps, inputs, options),
-    async deleteTenant(tenantId: string, options?: { dropData?: boolean }): Promise<void> {
-      const tenant = await requireTenant(tenantId);
-      await deleteTenant(deps, tenant, options);
-      await strategyOf(tenant).release(tenantId);
-    },
-    async addDomain(
-      tenantId: string,
-      domain: string,
-      { primary = false }: { primary?: boolean } = {},
-    ): Promise<Domain> {
-      await requireTenant(tenantId);
-      const entry = { domain: normalizeDomain(domain), tenantId, isPrimary: primary };
-      await store.addDomain(entry);
-      registry.invalidate();
-      await events.emit("tenant:updated", { tenantId });
-      return entry;
-    },
-    async removeDomain(domain: string): Promise<boolean> {
-      const owner = await registry.getByDomain(domain);
-      const removed = await store.removeDomain(normalizeDomain(domain));
-      registry.invalidate();
-      if (owner) await events.emit("tenant:updated", { tenantId: owner.tenantId });
-      return removed;
-    },
-
-    /** Whether the tenant's schema or database exists. */
-    storageExists: (tenant: Tenant) => strategyOf(tenant).exists(tenant),
     migrations: () => runtime.migrations(),
 
     /** What is pending (and drifted) for one tenant, changing nothing. */

@@ -11,10 +11,10 @@ import {
   ConfigError,
   NoTenantContextError,
   TenantDatabaseUnavailableError,
-  TenantNotFoundError,
   UnsupportedIsolationError,
 } from "./errors.js";
 import { type TenantEvents, tenantEvents } from "./events.js";
+import { tenantDirectory } from "./instance.js";
 import { sqliteDatabaseStrategy } from "./isolation/sqlite/database.js";
 import type { SqliteRuntime, SqliteStrategy, SqliteTenantDb } from "./isolation/sqlite/runtime.js";
 import { sqliteTableStrategy } from "./isolation/sqlite/table.js";
@@ -24,19 +24,11 @@ import type { MigrateTenantsResult, MigrationProgress } from "./migrations/runne
 import { migrateSqlite, planSqlite } from "./migrations/sqlite-migrator.js";
 import { sqliteTenantTables } from "./model/sqlite.js";
 import { SqliteTenantStore } from "./model/sqlite-store.js";
-import {
-  type BulkResult,
-  type CreateTenantInput,
-  type CreateTenantResult,
-  createTenant,
-  deleteTenant,
-  forEachLimit,
-  type ProvisionDeps,
-} from "./provision.js";
+import type { CreateTenantInput, ProvisionDeps } from "./provision.js";
 import { TenantRegistry } from "./registry.js";
 import { TENANT_FUNCTION } from "./template-sqlite.js";
-import { assertTenantId, normalizeDomain } from "./tenant-id.js";
-import type { Domain, IsolationMode, Tenant } from "./types.js";
+import { assertTenantId } from "./tenant-id.js";
+import type { IsolationMode, Tenant } from "./types.js";
 
 const SQLITE_MODES: readonly IsolationMode[] = ["database", "table"];
 
@@ -115,7 +107,7 @@ export function createOmnitenant<
   const strategies: Partial<Record<IsolationMode, SqliteStrategy<TSchema>>> = {};
   for (const mode of modes) strategies[mode] = all[mode];
 
-  const registry = new TenantRegistry(store, config.registry);
+  const registry = new TenantRegistry(store, config.registry, events);
   const deps: ProvisionDeps<SqliteRuntime<TSchema>["masterDb"]> = {
     strategies: strategies as ProvisionDeps<any>["strategies"],
     registry,
@@ -127,13 +119,14 @@ export function createOmnitenant<
     },
     deleteRecord: (tx, tenantId) => Promise.resolve(store.delete(tx, tenantId)),
   };
+  const directory = tenantDirectory({
+    ...deps,
+    domains: { add: (domain) => store.addDomain(domain), remove: (domain) => store.removeDomain(domain) },
+    checkInput: refuseSchema,
+  });
+  const { requireTenant, selectTenants } = directory;
 
-  function strategyOf(tenant: Tenant): SqliteStrategy<TSchema> {
-    const strategy = strategies[tenant.isolation];
-    if (!strategy)
-      throw new UnsupportedIsolationError(String(tenant.isolation), `this app offers ${modes.join(", ")}`);
-    return strategy;
-  }
+  const strategyOf = (tenant: Tenant) => directory.strategyOf(tenant) as SqliteStrategy<TSchema>;
 
   function refuseSchema(input: CreateTenantInput): void {
     assertTenantId(input.tenantId);
@@ -143,20 +136,6 @@ export function createOmnitenant<
         'SQLite has no schemas; use "database" (a file a tenant) or "table" (shared tables with a tenant_id column)',
       );
     }
-  }
-
-  async function requireTenant(tenantId: string): Promise<Tenant> {
-    const tenant = await registry.get(tenantId);
-    if (!tenant) throw new TenantNotFoundError(`id "${tenantId}"`);
-    return tenant;
-  }
-
-  async function selectTenants({
-    tenantIds,
-    isolation,
-  }: Pick<SqliteMigrateOptions, "tenantIds" | "isolation">) {
-    if (tenantIds) return Promise.all(tenantIds.map(requireTenant));
-    return registry.list(isolation ? { isolation } : undefined);
   }
 
   /** Plans one tenant; table-mode tenants have no migrations of their own (their tables are the master's). */
@@ -192,9 +171,8 @@ export function createOmnitenant<
   }
 
   const omnitenant = {
+    ...directory,
     config,
-    registry,
-    events,
     /** The master connection (better-sqlite3). */
     $client: master as Database.Database,
 
@@ -217,60 +195,6 @@ export function createOmnitenant<
       return masterHandle;
     },
 
-    getTenant: (tenantId: string) => registry.get(tenantId),
-    requireTenant,
-    getTenantByDomain: (domain: string) => registry.getByDomain(domain),
-    listTenants: (filter?: { isolation?: IsolationMode }) => registry.list(filter),
-    domainsOf: (tenantId: string) => registry.domainsOf(tenantId),
-
-    /** Runs `fn` in the context of the tenant with this id. */
-    async withTenant<T>(tenantId: string, fn: () => T | Promise<T>): Promise<T> {
-      return TenantContext.use(await requireTenant(tenantId), fn);
-    },
-
-    async createTenant(input: CreateTenantInput): Promise<CreateTenantResult> {
-      refuseSchema(input);
-      return createTenant(deps, input);
-    },
-    /** Creates many tenants (each all or nothing); failures are listed, never thrown. */
-    async createTenants(inputs: CreateTenantInput[], { concurrency = 4 }: { concurrency?: number } = {}) {
-      const result: BulkResult = { created: [], failed: [] };
-      await forEachLimit(inputs, concurrency, async (input) => {
-        try {
-          result.created.push(await omnitenant.createTenant(input));
-        } catch (error) {
-          result.failed.push({ tenantId: String(input.tenantId), error: error as Error });
-        }
-      });
-      return result;
-    },
-    async deleteTenant(tenantId: string, options?: { dropData?: boolean }): Promise<void> {
-      const tenant = await requireTenant(tenantId);
-      await deleteTenant(deps, tenant, options);
-      await strategyOf(tenant).release(tenantId);
-    },
-    async addDomain(
-      tenantId: string,
-      domain: string,
-      { primary = false }: { primary?: boolean } = {},
-    ): Promise<Domain> {
-      await requireTenant(tenantId);
-      const entry = { domain: normalizeDomain(domain), tenantId, isPrimary: primary };
-      await store.addDomain(entry);
-      registry.invalidate();
-      await events.emit("tenant:updated", { tenantId });
-      return entry;
-    },
-    async removeDomain(domain: string): Promise<boolean> {
-      const owner = await registry.getByDomain(domain);
-      const removed = await store.removeDomain(normalizeDomain(domain));
-      registry.invalidate();
-      if (owner) await events.emit("tenant:updated", { tenantId: owner.tenantId });
-      return removed;
-    },
-
-    /** Whether the tenant's file (database mode) or the shared tables (table mode) exist. */
-    storageExists: (tenant: Tenant) => strategyOf(tenant).exists(tenant),
     /** The file of a database-mode tenant. */
     tenantFile: (tenantId: string) => databaseStrategy.fileOf(tenantId),
     migrations: () => runtime.migrations(),
@@ -350,6 +274,7 @@ export function createOmnitenant<
 
     /** Closes every connection; call on shutdown. */
     async close(): Promise<void> {
+      registry.close();
       await Promise.all(Object.values(all).map((s) => s.close()));
       if (!masterClient && master.open) master.close();
     },
