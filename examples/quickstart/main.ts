@@ -24,8 +24,18 @@ await omni.migrateMaster();
 
 // 2. Provision: acme gets a SQLite file of its own, globex lives in the shared tables.
 console.log("Creating tenants");
-await omni.createTenant({ tenantId: "acme", name: "Acme", isolation: "database", domains: ["acme.localhost"] });
-await omni.createTenant({ tenantId: "globex", name: "Globex", isolation: "table", domains: ["globex.localhost"] });
+await omni.createTenant({
+  tenantId: "acme",
+  name: "Acme",
+  isolation: "database",
+  domains: ["acme.localhost"],
+});
+await omni.createTenant({
+  tenantId: "globex",
+  name: "Globex",
+  isolation: "table",
+  domains: ["globex.localhost"],
+});
 
 // 3. Handler code: the same for every tenant and every mode; tenantDb() follows the context.
 async function addProject(name: string, taskTitles: string[]) {
@@ -58,7 +68,8 @@ for (const id of ["acme", "globex"]) {
 // 4. Per-tenant migrations: nothing pending right after provisioning.
 const plan = await omni.planTenants();
 console.log("\nPending tenant migrations");
-for (const p of plan) console.log(`  ${p.tenantId.padEnd(7)} ${p.pending.length} pending, ${p.applied.length} applied`);
+for (const p of plan)
+  console.log(`  ${p.tenantId.padEnd(7)} ${p.pending.length} pending, ${p.applied.length} applied`);
 
 // 5. Without a tenant, tenant data is out of reach.
 try {
