@@ -1,5 +1,7 @@
+import { is } from "drizzle-orm";
 import {
   type AnyPgColumn,
+  PgTable,
   type PgTableFn,
   pgEnum,
   pgMaterializedView,
@@ -8,8 +10,6 @@ import {
   pgTable,
   pgView,
 } from "drizzle-orm/pg-core";
-import { is } from "drizzle-orm";
-import { PgTable } from "drizzle-orm/pg-core";
 import { LruMap } from "./lru.js";
 import { tableModeBuilder } from "./table/builder.js";
 

@@ -41,7 +41,8 @@ export class ClientCache {
     private readonly open: (key: string) => Sql,
     { maxClients = 50, idleTimeoutMs = 5 * 60_000, acquireTimeoutMs = 30_000 }: ClientCacheOptions = {},
   ) {
-    if (!Number.isInteger(maxClients) || maxClients < 1) throw new RangeError("maxClients must be a positive integer");
+    if (!Number.isInteger(maxClients) || maxClients < 1)
+      throw new RangeError("maxClients must be a positive integer");
     this.#maxClients = maxClients;
     this.#acquireTimeoutMs = acquireTimeoutMs;
     if (idleTimeoutMs > 0) {
@@ -86,7 +87,12 @@ export class ClientCache {
   }
 
   stats(): { open: number; peak: number; evictions: number; waiting: number } {
-    return { open: this.#entries.size, peak: this.#peak, evictions: this.#evictions, waiting: this.#waiters.length };
+    return {
+      open: this.#entries.size,
+      peak: this.#peak,
+      evictions: this.#evictions,
+      waiting: this.#waiters.length,
+    };
   }
 
   async close(): Promise<void> {

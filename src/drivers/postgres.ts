@@ -117,7 +117,8 @@ export function isConnectionError(error: unknown): boolean {
 export function transactionClient(tx: TransactionSql): Sql {
   return {
     options: { parsers: {}, serializers: {} },
-    unsafe: (query: string, params?: unknown[], options?: unknown) => tx.unsafe(query, params as any[], options as any),
+    unsafe: (query: string, params?: unknown[], options?: unknown) =>
+      tx.unsafe(query, params as any[], options as any),
     begin: () => {
       throw new Error("omnitenant: nested transactions are not available on a provisioning transaction");
     },

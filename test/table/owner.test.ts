@@ -50,11 +50,7 @@ describe("an app connected as the tables' owner (not a superuser)", () => {
     expect(await ownerSeesWithoutTenant()).toBe(2);
   });
 
-  it("refuses table-mode tenants until the shared tables are secured", async () => {
-    const early = app.omni.createTenant({ tenantId: "early", name: "Early", isolation: "table" });
-    await expect(early).rejects.toBeInstanceOf(SharedTablesNotSecuredError);
-    await expect(early).rejects.toThrow(/secureSharedTables\(\)/);
-    expect(await app.omni.getTenant("early")).toBeUndefined();
+  it("refuses table-mode queries while the shared tables are not secured", async () => {
     const fake = { tenantId: "x1", name: "x1", isolation: "table", config: {}, createdAt: null } as Tenant;
     const refused = await causeOf(app.omni.tenantDb(fake).select().from(projects));
     expect(refused).toBeInstanceOf(SharedTablesNotSecuredError);
@@ -63,8 +59,8 @@ describe("an app connected as the tables' owner (not a superuser)", () => {
     );
   });
 
-  it("secureSharedTables() forces RLS, idempotently; then the owner without a tenant sees nothing", async () => {
-    expect(await app.omni.secureSharedTables()).toEqual({ changed: ['"projects"', '"tasks"'] });
+  it("creating the first table-mode tenant secures the shared tables; then the owner without a tenant sees nothing", async () => {
+    await app.omni.createTenant({ tenantId: "early", name: "Early", isolation: "table" });
     expect(await app.omni.secureSharedTables()).toEqual({ changed: [] });
     expect((await app.omni.checkSharedTables()).findings).toEqual([]);
 

@@ -1,6 +1,10 @@
 import { drizzle } from "drizzle-orm/postgres-js";
 import type { Sql } from "postgres";
-import { ClientCache, type ClientCacheOptions, ClientPoolExhaustedError } from "../../drivers/client-cache.js";
+import {
+  ClientCache,
+  type ClientCacheOptions,
+  ClientPoolExhaustedError,
+} from "../../drivers/client-cache.js";
 import {
   databaseOf,
   delegatingClient,

@@ -452,6 +452,9 @@ export function pgTableStrategy<TSchema extends Record<string, unknown>>(
 
     // No storage to create: the record is the tenant. Refuses while the shared tables are not secured.
     async provision(tenant, { writeRecord }) {
+      // drizzle-kit emits ENABLE but not FORCE ROW LEVEL SECURITY; securing is idempotent (no lock once
+      // done), so the first table-mode tenant needs no separate step.
+      await secure();
       await ready();
       return master.begin(async (tx) => {
         await writeRecord(tx);

@@ -1,0 +1,12 @@
+// The master schema, read by drizzle-kit through drizzle.config.ts: omnitenant's tenants and domains tables,
+// and the tenant template's shared tables for table mode (each with a tenant_id column). Add your own master
+// tables here too.
+import { sqliteTenantTables } from "omnitenant/sqlite";
+import { template } from "./tenant-template.js";
+
+export const { tenants, domains, tenantsRelations, domainsRelations } = sqliteTenantTables({
+  // Your own tenant columns, e.g. tenantColumns: { plan: text("plan").notNull().default("free") },
+});
+
+// Table mode's shared tables; remove this line if the app does not offer table mode.
+export const { projects, tasks, projectsRelations, tasksRelations } = template.sharedTables;
