@@ -180,3 +180,22 @@ describe("1,000 concurrent interleaved operations over 20 tenants", () => {
     expect(total).toBe(334);
   });
 });
+
+describe("schema mode with the app's unqualified template tables", () => {
+  it("places update targets, joins and aliases in the tenant's schema", async () => {
+    const [a, b] = tenantsByMode.schema as [Tenant, Tenant];
+    const { projects, tasks } = app.config.template.tables;
+    const db = app.omni.tenantDb(a);
+    const updateSql = db.update(tasks).set({ status: "done" }).where(eq(tasks.title, "x")).toSQL().sql;
+    expect(updateSql).toContain('update "tenant_schema-1"."tasks"');
+    const joined = await db
+      .select({ project: projects.name, task: tasks.title })
+      .from(tasks)
+      .innerJoin(projects, eq(tasks.projectId, projects.id));
+    expect(joined.length).toBeGreaterThan(0);
+    for (const row of joined) expect(row.project.startsWith("schema-1")).toBe(true);
+    await db.update(tasks).set({ title: "renamed by schema-1" }).where(eq(tasks.status, "done"));
+    const other = await app.omni.tenantDb(b).select().from(tasks);
+    expect(other.some((t) => t.title === "renamed by schema-1")).toBe(false);
+  });
+});

@@ -96,9 +96,19 @@ export function pgSchemaStrategy<TSchema extends Record<string, unknown>>(
   };
 }
 
-/** Makes every statement this db renders place the template's unqualified tables in `schema`. */
+/**
+ * Makes every statement this db builds and renders place the template's unqualified tables in `schema`.
+ * drizzle reads a table's schema in two places: when it renders SQL (`sqlToQuery`) and, for JOIN targets, the
+ * UPDATE target and aliased FROM tables, already when it builds the query (`build*Query`, called by
+ * `getSQL()` before `sqlToQuery`). Both run inside `renderInSchema`.
+ */
 function bindRenderingSchema(db: object, schema: string): void {
-  const dialect = (db as { dialect: PgDialect }).dialect;
-  const sqlToQuery = dialect.sqlToQuery.bind(dialect);
-  dialect.sqlToQuery = (sql, invokeSource) => renderInSchema(schema, () => sqlToQuery(sql, invokeSource));
+  const dialect = (db as { dialect: PgDialect }).dialect as unknown as Record<string, unknown>;
+  const proto = Object.getPrototypeOf(dialect) as Record<string, unknown>;
+  for (const name of Object.getOwnPropertyNames(proto)) {
+    if (name !== "sqlToQuery" && !/^build[A-Z]/.test(name)) continue;
+    const method = proto[name];
+    if (typeof method !== "function") continue;
+    dialect[name] = (...args: unknown[]) => renderInSchema(schema, () => method.apply(dialect, args));
+  }
 }
