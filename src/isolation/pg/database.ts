@@ -94,8 +94,13 @@ export function pgDatabaseStrategy<TSchema extends Record<string, unknown>>(
     return resolved;
   }
 
+  // The URL resolved for a tenant record, by identity: the registry hands out the same record until its TTL.
+  const resolvedFor = new WeakMap<Tenant, string>();
+
   function db(tenant: Tenant): PgTenantDb<TSchema> {
-    remember(tenant);
+    const known = resolvedFor.get(tenant);
+    if (known === undefined || urls.get(tenant.tenantId) !== known)
+      resolvedFor.set(tenant, remember(tenant).url);
     let handle = handles.get(tenant.tenantId);
     if (!handle) {
       const id = tenant.tenantId;

@@ -187,10 +187,17 @@ function scopedClient(
   master: Sql,
   { begin, setup, ready }: { begin: string; setup: string; ready: () => Promise<void> | undefined },
 ): Sql {
+  const preparing = (master.options as { prepare?: boolean }).prepare !== false;
   const run = async (query: string, params: unknown[] | undefined, options: unknown, values: boolean) => {
     await ready();
     return pipelined(master, statements(begin, setup), (reserved) => {
-      const pending = reserved.unsafe(query, params as any[], options as any);
+      // Table mode's SQL names the shared tables, the same text for every tenant: prepared once a connection
+      // (unless the pool says prepare: false), it skips the Describe round trip and PostgreSQL's parse and plan.
+      const pending = reserved.unsafe(
+        query,
+        params as any[],
+        { ...(options as object), prepare: preparing } as any,
+      );
       return values ? pending.values() : pending;
     });
   };
@@ -211,7 +218,7 @@ function scopedClient(
       return master.begin(options, async (tx) => {
         // Not awaited: it is sent before the caller's first statement, in the same round trip.
         const configured = setup ? tx.unsafe(setup).simple().execute() : undefined;
-        const result = await fn(tx);
+        const result = await fn(preparing ? preparedStatements(tx) : tx);
         await configured;
         return result;
       });
@@ -223,6 +230,16 @@ function scopedClient(
     },
   };
   return target as unknown as Sql;
+}
+
+/** `tx` whose `unsafe` prepares its statements (drizzle asks for unnamed ones unless a query is `.prepare()`d). */
+function preparedStatements(tx: TransactionSql): TransactionSql {
+  const unsafe = (query: string, params?: unknown[], options?: object) =>
+    tx.unsafe(query, params as any[], { ...options, prepare: true } as any);
+  return new Proxy(tx, {
+    get: (target, property, receiver) =>
+      property === "unsafe" ? unsafe : Reflect.get(target, property, receiver),
+  });
 }
 
 /**
