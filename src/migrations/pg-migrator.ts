@@ -175,13 +175,20 @@ export async function migrateWithPlan(
     for (const migration of pending) {
       current = migration;
       const ran = await target.sql.begin(async (tx) => {
-        await lockJournal(tx, target, lockTimeoutMs);
-        if (!ensured) await ensureJournal(tx, target);
-        const stored = await tx.unsafe<{ hash: string }[]>(
-          `select hash from ${journalName(target)} where created_at = $1`,
-          [migration.createdAt],
-          UNPREPARED,
-        );
+        // The journal row of this migration is read in the same round trip as the lock, by a statement that
+        // runs after it (so with a snapshot taken under the lock); it counts only once the lock is held.
+        const check = ensured
+          ? `select hash from ${journalName(target)} where created_at = ${Math.trunc(migration.createdAt)}`
+          : undefined;
+        let stored = await lockJournal(tx, target, lockTimeoutMs, check);
+        if (!ensured) {
+          await ensureJournal(tx, target);
+          stored = await tx
+            .unsafe<{ hash: string }[]>(
+              `select hash from ${journalName(target)} where created_at = ${Math.trunc(migration.createdAt)}`,
+            )
+            .simple();
+        }
         if (stored.length > 0) {
           // Applied meanwhile by another runner (same hash), or by something else with other contents.
           if (stored.some((row) => row.hash === migration.hash)) return false;
@@ -279,16 +286,24 @@ async function readPlan(
   return { plan: buildPlan(target.tenantId, rows, migrations), journalExists: state?.has_journal ?? false };
 }
 
-async function lockJournal(tx: postgres.TransactionSql, target: PgMigrationTarget, timeoutMs: number) {
+async function lockJournal(
+  tx: postgres.TransactionSql,
+  target: PgMigrationTarget,
+  timeoutMs: number,
+  then?: string,
+): Promise<{ hash: string }[]> {
   const key = `${target.journalSchema}.${target.journalTable ?? DEFAULT_JOURNAL_TABLE}`;
   const deadline = Date.now() + timeoutMs;
   let wait = 5;
   for (;;) {
-    const [row] = await tx.unsafe<{ locked: boolean }[]>(
-      "select pg_try_advisory_xact_lock(hashtext('omnitenant:migrate'), hashtext($1)) as locked",
-      [key],
-    );
-    if (row?.locked) return;
+    const [[row], after] = await Promise.all([
+      tx.unsafe<{ locked: boolean }[]>(
+        "select pg_try_advisory_xact_lock(hashtext('omnitenant:migrate'), hashtext($1)) as locked",
+        [key],
+      ),
+      then ? tx.unsafe<{ hash: string }[]>(then).simple() : Promise.resolve([]),
+    ]);
+    if (row?.locked) return after as { hash: string }[];
     const left = deadline - Date.now();
     if (left <= 0) throw new MigrationLockedError(target.tenantId);
     await new Promise((resolve) => setTimeout(resolve, Math.min(wait, left)));
@@ -320,20 +335,34 @@ async function runMigration(
   target: PgMigrationTarget,
   migration: MigrationFile,
 ) {
-  for (const [index, statement] of migration.statements.entries()) {
-    const text = target.schema === undefined ? statement : placeInSchema(statement, target.schema);
-    try {
-      // simple protocol: a hand-written chunk may hold several statements
-      await tx.unsafe(text).simple();
-    } catch (error) {
-      throw new MigrationStatementError(target.tenantId, migration.tag, index, text, error);
-    }
-  }
-  await tx.unsafe(
-    `insert into ${journalName(target)} (hash, created_at) values ($1, $2)`,
-    [migration.hash, migration.createdAt],
-    UNPREPARED,
+  const texts = migration.statements.map((statement) =>
+    target.schema === undefined ? statement : placeInSchema(statement, target.schema),
   );
+  // Written together (postgres.js pipelines what is not awaited): one round trip for the whole file and its
+  // journal row. Simple protocol: a hand-written chunk may hold several statements; the journal row's values
+  // are our own hash (hex) and the journal's created_at (an integer), so literals are safe. After a failure
+  // the transaction is aborted and the statements behind it fail too (25P02); the first failure is reported.
+  const outcomes = await Promise.allSettled([
+    ...texts.map((text) => tx.unsafe(text).simple().execute()),
+    tx
+      .unsafe(
+        `insert into ${journalName(target)} (hash, created_at) values ('${hexOnly(migration.hash)}', ${Math.trunc(migration.createdAt)})`,
+      )
+      .simple()
+      .execute(),
+  ]);
+  const failed = outcomes.findIndex((outcome) => outcome.status === "rejected");
+  if (failed === -1) return;
+  const error = (outcomes[failed] as PromiseRejectedResult).reason;
+  if (failed < texts.length)
+    throw new MigrationStatementError(target.tenantId, migration.tag, failed, texts[failed]!, error);
+  throw error;
+}
+
+function hexOnly(hash: string): string {
+  if (!/^[0-9a-f]+$/i.test(hash))
+    throw new Error(`omnitenant: unexpected migration hash ${JSON.stringify(hash)}`);
+  return hash;
 }
 
 function asMigrationError(target: PgMigrationTarget, tag: string | undefined, error: unknown): Error {
