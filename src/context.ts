@@ -63,6 +63,11 @@ export const TenantContext = {
     return storage.run({ kind: "schema", schema: assertIdentifier(schema) }, fn);
   },
 
+  /** @internal Runs `fn` in `state` without lifecycle events (re-entering a context already entered). */
+  runState<T>(state: ContextState | undefined, fn: () => T): T {
+    return state === undefined ? storage.exit(fn) : storage.run(state, fn);
+  },
+
   /** The raw state, or undefined outside any context. */
   state(): ContextState | undefined {
     return storage.getStore();

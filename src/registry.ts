@@ -67,6 +67,15 @@ export class TenantRegistry<T extends Tenant = Tenant> {
     return this.#cached(`domain:${host}`, () => this.store.byDomain(host));
   }
 
+  /**
+   * The cached lookup of `domain` when it is fresh: `{ value }` (value undefined for a known-unknown host),
+   * else undefined. Synchronous, so request middleware can skip promises on the hot path.
+   */
+  cachedByDomain(domain: string): { value: T | undefined } | undefined {
+    const hit = this.#cache.get(`domain:${normalizeDomain(domain)}`);
+    return hit && hit.expires > Date.now() ? hit : undefined;
+  }
+
   list(filter?: { isolation?: IsolationMode }): Promise<T[]> {
     return this.store.list(filter);
   }

@@ -69,11 +69,17 @@ export function quoteIdentifier(name: string): string {
 
 const HOST_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
+/** A hostname already in normal form (lowercase, no port, no trailing dot, no `www.`): the common case. */
+const NORMAL_HOST =
+  /^(?=.{1,253}$)(?!www\.)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;
+
 /**
  * Normalises a domain for storage and lookup: lowercase, no port, no trailing dot, no leading `www.`.
  * Throws `InvalidDomainError` for anything that is not a hostname.
  */
+
 export function normalizeDomain(value: unknown): string {
+  if (typeof value === "string" && NORMAL_HOST.test(value)) return value;
   if (typeof value !== "string") throw new InvalidDomainError(value, "it must be a string");
   let host = value.trim().toLowerCase();
   if (host.length === 0) throw new InvalidDomainError(value, "it is empty");

@@ -1,8 +1,8 @@
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import { TenantContext } from "../context.js";
 import { MasterOnlyError } from "../resolvers/errors.js";
-import { resolveRequest } from "../resolvers/resolve.js";
-import type { Resolver } from "../resolvers/types.js";
+import { resolveCached, resolveRequest } from "../resolvers/resolve.js";
+import type { Resolved, Resolver } from "../resolvers/types.js";
 import type { Tenant } from "../types.js";
 import { tenantErrorResponse } from "./http.js";
 import { continueInContext } from "./node.js";
@@ -69,15 +69,21 @@ export function tenantMiddleware({
 }: TenantMiddlewareOptions): RequestHandler {
   if (typeof resolver !== "function") throw new TypeError("tenantMiddleware: a resolver is required");
   return function omnitenant(req, res, next) {
-    resolveRequest(resolver, { host: req.host, headers: req.headers, path: req.url })
-      .then(
-        (resolved) => {
-          req.tenant = resolved.kind === "tenant" ? resolved.tenant : undefined;
-          if (resolved.path !== undefined) req.url = resolved.path;
-          continueInContext(resolved, req, res, next);
-        },
-        (error: unknown) => onError(error, req, res, next),
-      )
+    const proceed = (resolved: Resolved) => {
+      req.tenant = resolved.kind === "tenant" ? resolved.tenant : undefined;
+      if (resolved.path !== undefined) req.url = resolved.path;
+      continueInContext(resolved, req, res, next);
+    };
+    const request = { host: req.host, headers: req.headers, path: req.url };
+    let cached: Resolved | undefined;
+    try {
+      cached = resolveCached(resolver, request);
+    } catch (error) {
+      return onError(error, req, res, next);
+    }
+    if (cached) return proceed(cached);
+    resolveRequest(resolver, request)
+      .then(proceed, (error: unknown) => onError(error, req, res, next))
       .catch(next);
   };
 }

@@ -2,8 +2,8 @@ import type { Context, MiddlewareHandler } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { TenantContext } from "../context.js";
 import { MasterOnlyError } from "../resolvers/errors.js";
-import { resolveRequest } from "../resolvers/resolve.js";
-import type { Resolver } from "../resolvers/types.js";
+import { resolveCached, resolveRequest } from "../resolvers/resolve.js";
+import type { Resolved, Resolver } from "../resolvers/types.js";
 import type { Tenant } from "../types.js";
 import { enterResolved, tenantErrorResponse } from "./http.js";
 
@@ -65,13 +65,11 @@ export function tenantMiddleware({
 }: TenantMiddlewareOptions): MiddlewareHandler<{ Variables: TenantVariables }> {
   if (typeof resolver !== "function") throw new TypeError("tenantMiddleware: a resolver is required");
   return async function omnitenant(c, next) {
-    let resolved: Awaited<ReturnType<typeof resolveRequest>>;
+    const request = { host: getHost(c), headers: c.req.raw.headers, path: c.req.path };
+    let resolved: Resolved;
     try {
-      resolved = await resolveRequest(resolver, {
-        host: getHost(c),
-        headers: c.req.raw.headers,
-        path: c.req.path,
-      });
+      // A fresh cached answer needs no promise; anything else is looked up.
+      resolved = resolveCached(resolver, request) ?? (await resolveRequest(resolver, request));
     } catch (error) {
       return onError(error, c);
     }

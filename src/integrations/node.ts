@@ -1,6 +1,7 @@
 // Node (`http.IncomingMessage`) specifics shared by the Express and Fastify integrations.
-import { AsyncResource } from "node:async_hooks";
 import type { EventEmitter } from "node:events";
+import { TenantContext } from "../context.js";
+import { tenantEvents } from "../events.js";
 import type { Resolved } from "../resolvers/types.js";
 import { enterResolved } from "./http.js";
 
@@ -19,18 +20,33 @@ export function continueInContext(
   response: EventEmitter,
   next: () => void,
 ): void {
+  const events =
+    tenantEvents.hasListeners("tenant:activated") || tenantEvents.hasListeners("tenant:deactivated");
+  if (!events) {
+    // No lifecycle listeners: nothing to bracket, so no promise a request.
+    enterResolved(resolved, () => {
+      rebindEmit(request);
+      next();
+    });
+    return;
+  }
   let finished!: () => void;
   const closed = new Promise<void>((resolve) => {
     finished = resolve;
   });
   void enterResolved(resolved, () => {
-    const resource = new AsyncResource("omnitenant.request");
-    const emit = request.emit;
-    request.emit = function emitInTenantContext(this: EventEmitter, ...args: Parameters<typeof emit>) {
-      return resource.runInAsyncScope(emit, this, ...args);
-    };
+    rebindEmit(request);
     response.once("close", finished);
     next();
     return closed;
   });
+}
+
+/** Emits the request's events in the context current now (the tenant's), with no AsyncResource a request. */
+function rebindEmit(request: EventEmitter): void {
+  const state = TenantContext.state();
+  const emit = request.emit;
+  request.emit = function emitInTenantContext(this: EventEmitter, ...args: Parameters<typeof emit>) {
+    return TenantContext.runState(state, () => emit.apply(this, args));
+  };
 }

@@ -1,6 +1,6 @@
 import { normalizeDomain } from "../tenant-id.js";
 import type { Tenant } from "../types.js";
-import type { Resolver, TenantSource } from "./types.js";
+import type { ResolveRequest, ResolveResult, Resolver, TenantSource } from "./types.js";
 import { hostSet } from "./util.js";
 
 export type DomainResolverOptions = {
@@ -30,11 +30,25 @@ export function domainResolver<T extends Tenant>(
   { masterHosts = [] }: DomainResolverOptions = {},
 ): Resolver<T> {
   const masters = hostSet(masterHosts);
-  return async function resolveByDomain({ host }) {
+  const found = (domain: string, tenant: T | undefined): ResolveResult<T> =>
+    tenant ? { kind: "tenant", tenant } : { kind: "not-found", lookup: `domain "${domain}"` };
+  const early = (host: string | undefined): ResolveResult<T> | string => {
     if (!host || host.startsWith("[")) return { kind: "missing", expected: "a Host header with a domain" };
     const domain = normalizeDomain(host);
-    if (masters.has(domain)) return { kind: "master" };
-    const tenant = await source.registry.getByDomain(domain);
-    return tenant ? { kind: "tenant", tenant } : { kind: "not-found", lookup: `domain "${domain}"` };
+    return masters.has(domain) ? { kind: "master" } : domain;
   };
+  return Object.assign(
+    async function resolveByDomain({ host }: ResolveRequest): Promise<ResolveResult<T>> {
+      const domain = early(host);
+      return typeof domain === "string" ? found(domain, await source.registry.getByDomain(domain)) : domain;
+    },
+    {
+      cached({ host }: ResolveRequest): ResolveResult<T> | undefined {
+        const domain = early(host);
+        if (typeof domain !== "string") return domain;
+        const hit = source.registry.cachedByDomain?.(domain);
+        return hit ? found(domain, hit.value) : undefined;
+      },
+    },
+  );
 }

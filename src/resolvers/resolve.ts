@@ -1,7 +1,7 @@
 import { TenantNotFoundError } from "../errors.js";
 import type { Tenant } from "../types.js";
 import { TenantIdentifierMissingError } from "./errors.js";
-import type { Resolved, ResolveRequest, Resolver } from "./types.js";
+import type { Resolved, ResolveRequest, ResolveResult, Resolver } from "./types.js";
 
 /**
  * Runs `resolver` and turns a failed resolution into its error: `not-found` into `TenantNotFoundError`,
@@ -17,7 +17,19 @@ export async function resolveRequest<T extends Tenant>(
   resolver: Resolver<T>,
   request: ResolveRequest,
 ): Promise<Resolved<T>> {
-  const result = await resolver(request);
+  return settle(await resolver(request));
+}
+
+/** `resolveRequest` without waiting, when the resolver knows the answer now (`resolver.cached`); else undefined. */
+export function resolveCached<T extends Tenant>(
+  resolver: Resolver<T>,
+  request: ResolveRequest,
+): Resolved<T> | undefined {
+  const result = resolver.cached?.(request);
+  return result === undefined ? undefined : settle(result);
+}
+
+function settle<T extends Tenant>(result: ResolveResult<T>): Resolved<T> {
   switch (result.kind) {
     case "tenant":
     case "master":

@@ -36,7 +36,13 @@ export type ResolveResult<T extends Tenant = Tenant> =
 export type Resolved<T extends Tenant = Tenant> = Extract<ResolveResult<T>, { kind: "tenant" | "master" }>;
 
 /** Finds the tenant of a request. Any function of this shape is a resolver (chain it, mount it). */
-export type Resolver<T extends Tenant = Tenant> = (request: ResolveRequest) => Promise<ResolveResult<T>>;
+export type Resolver<T extends Tenant = Tenant> = ((request: ResolveRequest) => Promise<ResolveResult<T>>) & {
+  /**
+   * Optional: the answer when it is known without waiting (a fresh registry entry), else undefined. The
+   * integrations try it first, so a cached request costs no promise.
+   */
+  cached?: (request: ResolveRequest) => ResolveResult<T> | undefined;
+};
 
 /**
  * Where resolvers look tenants up: an omnitenant instance (`createOmnitenant(...)` for PostgreSQL or
@@ -44,5 +50,6 @@ export type Resolver<T extends Tenant = Tenant> = (request: ResolveRequest) => P
  * tenants or domains change through that instance; resolvers keep no cache of their own.
  */
 export interface TenantSource<T extends Tenant = Tenant> {
-  registry: Pick<TenantRegistry<T>, "get" | "getByDomain">;
+  registry: Pick<TenantRegistry<T>, "get" | "getByDomain"> &
+    Partial<Pick<TenantRegistry<T>, "cachedByDomain">>;
 }
