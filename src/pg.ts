@@ -1,5 +1,5 @@
 import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
-import type { Sql } from "postgres";
+import type { Sql, TransactionSql } from "postgres";
 import { configPath, type PgConfig } from "./config.js";
 import { TenantContext } from "./context.js";
 import { openPgClient } from "./drivers/postgres.js";
@@ -82,11 +82,7 @@ export function createOmnitenant<
 
   const store = new PgTenantStore(master, tables);
   const registry = new TenantRegistry(store, config.registry, events);
-  const deps: ProvisionDeps<
-    Parameters<PgStrategy<TSchema>["provision"]>[1] extends { writeRecord(tx: infer Tx): unknown }
-      ? Tx
-      : never
-  > = {
+  const deps: ProvisionDeps<TransactionSql> = {
     strategies: strategies as ProvisionDeps<any>["strategies"],
     registry,
     events,

@@ -60,19 +60,46 @@ export function delegatingClient(
       throw mapError(error);
     }
   };
+  return postgresShapedClient({
+    query: (query, params, options, values) =>
+      run((client) => {
+        const pending = client.unsafe(query, params as any[], options as any);
+        return values ? pending.values() : pending;
+      }),
+    begin: (...args) => run((client) => (client.begin as any)(...args)),
+  });
+}
+
+/**
+ * The part of a postgres.js client that drizzle's postgres-js driver uses: `options` (its constructor installs
+ * parsers there), `unsafe(query, params, options)` awaited or as `.values()`, and `begin`. Clients that put
+ * something around every statement (a borrowed connection, a tenant-scoping transaction) supply `query`.
+ */
+export function postgresShapedClient({
+  query,
+  begin,
+  reserve,
+}: {
+  query: (
+    query: string,
+    params: unknown[] | undefined,
+    options: unknown,
+    values: boolean,
+  ) => Promise<unknown>;
+  begin: (...args: unknown[]) => Promise<unknown>;
+  reserve?: () => never;
+}): Sql {
   const target = {
     options: { parsers: {}, serializers: {} },
-    unsafe(query: string, params?: unknown[], options?: unknown) {
-      const start = (client: Sql) => client.unsafe(query, params as any[], options as any);
+    unsafe(text: string, params?: unknown[], options?: unknown) {
       return {
-        values: () => run((client) => start(client).values()),
+        values: () => query(text, params, options, true),
         // biome-ignore lint/suspicious/noThenProperty: drizzle awaits what unsafe() returns.
-        then: (resolve: any, reject: any) => run(start).then(resolve, reject),
+        then: (resolve: any, reject: any) => query(text, params, options, false).then(resolve, reject),
       };
     },
-    begin(...args: unknown[]) {
-      return run((client) => (client.begin as any)(...args));
-    },
+    begin,
+    ...(reserve ? { reserve } : {}),
   };
   return target as unknown as Sql;
 }

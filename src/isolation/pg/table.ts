@@ -16,7 +16,7 @@ import { is } from "drizzle-orm";
 import { getTableConfig, PgTable } from "drizzle-orm/pg-core";
 import { drizzle } from "drizzle-orm/postgres-js";
 import type { ReservedSql, Sql, TransactionSql } from "postgres";
-import { isConnectionError } from "../../drivers/postgres.js";
+import { isConnectionError, postgresShapedClient } from "../../drivers/postgres.js";
 import {
   ConfigError,
   OmnitenantError,
@@ -201,15 +201,8 @@ function scopedClient(
       return values ? pending.values() : pending;
     });
   };
-  const target = {
-    options: { parsers: {}, serializers: {} },
-    unsafe(query: string, params?: unknown[], options?: unknown) {
-      return {
-        values: () => run(query, params, options, true),
-        // biome-ignore lint/suspicious/noThenProperty: drizzle awaits what unsafe() returns.
-        then: (resolve: any, reject: any) => run(query, params, options, false).then(resolve, reject),
-      };
-    },
+  return postgresShapedClient({
+    query: run,
     async begin(...args: unknown[]) {
       const fn = args.pop() as (tx: TransactionSql) => unknown;
       const mode = begin.replace(/^begin\s*/i, "");
@@ -228,8 +221,7 @@ function scopedClient(
         "reserve() is not available on a table-mode tenant's client: a reserved connection would outlive the transaction that scopes it to the tenant. Use db.transaction().",
       );
     },
-  };
-  return target as unknown as Sql;
+  });
 }
 
 /** `tx` whose `unsafe` prepares its statements (drizzle asks for unnamed ones unless a query is `.prepare()`d). */
